@@ -1,0 +1,51 @@
+"""`alice eval intents`: intent classification quality on labelled data (see alice.nlu.evaluate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import orjson
+import typer
+
+__all__ = ["eval_intents"]
+
+
+def eval_intents(
+    data: Annotated[Path, typer.Option("--data", help="JSON lines {text, intent} or the CLINC150 JSON")],
+    train: Annotated[Optional[Path], typer.Option("--train", help="CLINC150 JSON: few-shot training split")] = None,  # noqa: UP045
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    embedder: Annotated[str, typer.Option(help="e5 | static")] = "e5",
+    fast: Annotated[str, typer.Option(help="cascade's first stage: static | none (main embedder only)")] = "static",
+    shots: Annotated[int, typer.Option(help="examples per intent taken from --train")] = 10,
+    oos_shots: Annotated[int, typer.Option(help="oos_train examples used as the `none` class")] = 100,
+    registry: Annotated[Optional[list[Path]], typer.Option(help="extra intent YAML files")] = None,  # noqa: UP045
+    state_dir: Annotated[Optional[Path], typer.Option(help="cache the example embeddings here")] = None,  # noqa: UP045
+) -> None:
+    """Accuracy, per-intent precision/recall, confusion and out-of-scope recall of the intent classifier."""
+    from alice.nlu.evaluate import run_eval
+
+    if not data.exists():
+        raise typer.BadParameter(f"{data} does not exist", param_hint="--data")
+    result = run_eval(data, train=train, embedder=embedder, fast=None if fast == "none" else fast,
+                      state_dir=state_dir, shots=shots, oos_shots=oos_shots,
+                      registry_files=registry or ())
+    if as_json:
+        typer.echo(orjson.dumps(result).decode())
+        return
+    typer.echo(f"data {result['data']}  train {result['train']}  embedder {result['embedder']}  "
+               f"intents {result['intents']}  n {result['n']}")
+    typer.echo(f"accuracy {result['accuracy']:.4f}  in-scope {result['in_scope_accuracy']}  "
+               f"oos recall {result['oos_recall']}  tool precision {result['tool_precision']}")
+    if result["cascade"]:
+        typer.echo(f"cascade: {result['cascade']} answered {result['cascade_kept']:.1%} of the texts")
+    typer.echo(f"classify p50 {result['classify_ms_p50']} ms  p95 {result['classify_ms_p95']} ms  "
+               f"embedding {result['embed_ms_per_text_batched']} ms/text (batched)  prepare {result['prepare_s']} s")
+    width = max(len(k) for k in result["per_intent"])
+    typer.echo(f"{'intent':<{width}}  precision  recall  support")
+    for label, row in result["per_intent"].items():
+        typer.echo(f"{label:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['support']:7d}")
+    if result["errors"]:
+        typer.echo("errors (first 50):")
+        for e in result["errors"]:
+            typer.echo(f"  {e['gold']} -> {e['pred']}: {e['text']}")
