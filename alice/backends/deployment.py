@@ -30,10 +30,12 @@ class Attempt:
 @dataclass(slots=True)
 class OpenStream:
     """A stream past its commit point: the chunks read so far (up to and including the first one
-    with content) and the iterator that yields the rest."""
+    with content), the iterator that yields the rest, and when this attempt began (the total
+    deadline is per attempt: time lost on earlier attempts is not taken from the one that answers)."""
 
     held: list[Chunk]
     rest: AsyncIterator[Chunk]
+    started: float
 
 
 def _has_content(chunk: Chunk) -> bool:
@@ -117,6 +119,7 @@ class DeploymentRunner:
         self, body: dict[str, Any], deadlines: Deadlines, request_id: str, attempts: list[Attempt]
     ) -> OpenStream:
         async def attempt() -> OpenStream:
+            started = time.perf_counter()
             it = aiter(self.backend.stream(body, deadlines, request_id))
             held: list[Chunk] = []
             try:
@@ -124,7 +127,7 @@ class DeploymentRunner:
                     async for chunk in it:
                         held.append(chunk)
                         if _has_content(chunk):
-                            return OpenStream(held, it)
+                            return OpenStream(held, it, started)
             except TimeoutError:
                 await it.aclose()
                 raise PhaseTimeout("total", deadlines.total) from None
@@ -132,7 +135,7 @@ class DeploymentRunner:
                 await it.aclose()
                 raise
             # The upstream ended cleanly without any content: an empty but complete answer.
-            return OpenStream(held, _empty())
+            return OpenStream(held, _empty(), started)
 
         return await self._with_retries(attempt, attempts)
 

@@ -126,7 +126,7 @@ class Dispatcher:
                     bc.publish(frame(chunk.raw))
 
             try:
-                remaining = max(0.001, deadlines.total - (time.perf_counter() - started))
+                remaining = max(0.001, deadlines.total - (time.perf_counter() - opened.started))
                 async with asyncio.timeout(remaining):
                     for chunk in opened.held:
                         publish(chunk)

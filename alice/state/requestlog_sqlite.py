@@ -1,8 +1,10 @@
 """Request-log store, embedded adapter: one SQLite file, all access on one dedicated thread.
 
 The event loop never touches SQLite: every call is handed to a single-thread executor that owns
-the connection. Writes are batches (`executemany` in one transaction); the sqlite3 module
-releases the GIL while SQLite works, so the loop keeps running. WAL journal with
+the connection. A batch is written by one statement that reads the rows from a JSON array
+(`json_each`): the sqlite3 module releases and retakes the GIL around every step, so
+`executemany` would queue for the GIL once per row behind a busy event loop (measured: 4,000
+rows took 0.15-16 s next to a busy thread, against 0.1 s as one statement). WAL journal with
 synchronous=NORMAL: a committed batch survives the process being killed (not a power cut),
 and several processes (workers, `alice log tail`) can read while one writes.
 """
@@ -17,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from alice.state.requestlog_store import COLUMNS, Query, Sql
 
 __all__ = ["SqliteRequestLog"]
@@ -29,6 +33,9 @@ class SqliteRequestLog:
     def __init__(self, path: str | Path, table: str = "alice_requests") -> None:
         self.path = Path(path)
         self.sql = Sql(table, dollar=False)
+        # `->>` gives SQL values (TEXT, INTEGER, REAL, NULL) as the JSON types were written.
+        self._insert = (f"INSERT INTO {table} ({', '.join(COLUMNS)}) "
+                        f"SELECT {', '.join(f'value->>{i}' for i in range(len(COLUMNS)))} FROM json_each(?)")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alice-requestlog")
         self._db: sqlite3.Connection | None = None
 
@@ -53,12 +60,12 @@ class SqliteRequestLog:
         await asyncio.get_running_loop().run_in_executor(self._pool, connect)
 
     async def write(self, rows: list[tuple[Any, ...]]) -> None:
-        stmt = self.sql.insert()
+        stmt = self._insert
 
         def write(db: sqlite3.Connection) -> None:
             with db:  # one transaction per batch
                 db.execute("BEGIN")
-                db.executemany(stmt, rows)
+                db.execute(stmt, (orjson.dumps(rows),))
 
         await self._run(write)
 

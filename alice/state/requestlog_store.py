@@ -101,10 +101,6 @@ class Sql:
             f"CREATE TABLE IF NOT EXISTS {f} (request_id TEXT PRIMARY KEY, {fcols})",
         ]
 
-    def insert(self) -> str:
-        marks = ", ".join(self.p(i + 1) for i in range(len(COLUMNS)))
-        return f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({marks})"
-
     def insert_feedback(self) -> str:
         marks = ", ".join(self.p(i + 1) for i in range(len(FEEDBACK_COLUMNS)))
         return (f"INSERT INTO {self.feedback} ({', '.join(FEEDBACK_COLUMNS)}) VALUES ({marks}) "

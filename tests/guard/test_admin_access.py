@@ -52,7 +52,7 @@ async def test_operator_endpoints_need_the_admin_key_and_models_a_client_key(sta
             assert r.status == 200  # liveness stays open for probes
 
     client = openai.AsyncOpenAI(base_url=alice.url + "/v1", api_key=user, max_retries=0)
-    assert sorted(m.id for m in (await client.models.list()).data) == ["echo", "ok"]
+    assert sorted(m.id for m in (await client.models.list()).data) == ["auto", "echo", "ok"]
     with pytest.raises(openai.AuthenticationError):
         await openai.AsyncOpenAI(base_url=alice.url + "/v1", api_key="wrong", max_retries=0).models.list()
 

@@ -131,7 +131,7 @@ async def test_guardian_state_endpoint_needs_admin(start_sim, start_alice, tmp_p
             spec = await r.json()
             assert r.status == 200 and "/v1/chat/completions" in spec["paths"]
             assert spec["components"]["schemas"]["ChatCompletionRequest"]["properties"]["model"]["enum"] == [
-                "echo", "ok"]
+                "auto", "echo", "ok"]  # `auto`: the router picks the tier
 
 
 async def test_request_caps_and_token_limits_end_to_end(start_sim, start_alice, tmp_path):
