@@ -41,6 +41,7 @@ class RedisStore:
         self.origin = uuid.uuid4().hex
         self._r: aioredis.Redis | None = None
         self._follower: asyncio.Task[None] | None = None
+        self._closing = False
         self.events_in = 0
         self.events_out = 0
 
@@ -59,6 +60,9 @@ class RedisStore:
 
     async def close(self) -> None:
         if self._follower is not None:
+            # redis-py can lose a cancel that races its own read timeout and retry the read; the
+            # flag ends the loop after that read (XREAD blocks ≤ 1 s) instead of following forever.
+            self._closing = True
             self._follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._follower
@@ -117,12 +121,14 @@ class RedisStore:
 
     async def _follow(self, on_event: Callable[[CacheEvent], None]) -> None:
         last = "$"
-        while True:
+        while not self._closing:
             try:
                 reply = await self.r.xread({self.stream: last}, block=1000, count=256)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis restarting: keep following, slowly
+                if self._closing:
+                    return
                 log.warning("cache event stream: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
