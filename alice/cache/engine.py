@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 
-from alice.cache.bands import BAND_NAMES, DEFAULT_BASE_DISTANCE, Bands
+from alice.cache.bands import BAND_NAMES, DEFAULT_BASE_DISTANCE, DEFAULT_VERIFY_FLOOR, Bands
 from alice.cache.gate import Facts, check, extract, overlap
 from alice.cache.keys import RequestKey, build_key
 from alice.cache.negative import CachedFailure, deterministic_failure
@@ -86,6 +86,11 @@ class SmartCache:
         sem = settings.semantic
         base = sem.base_distance or DEFAULT_BASE_DISTANCE.get(sem.embedder, 0.0309)
         self.bands = Bands.build(base, profile.thresholds.high, sem.bands, sem.actions)
+        reach = DEFAULT_VERIFY_FLOOR.get(sem.embedder)
+        if sem.verifier and reach is not None and "spiral_neighbor" not in sem.bands:
+            spiral = self.bands.floors[BAND_NAMES.index("spiral_neighbor")]
+            floors = {**sem.bands, "spiral_neighbor": min(spiral, reach)}
+            self.bands = Bands.build(base, profile.thresholds.high, floors, sem.actions)
         self.intent_caps = settings.intent_ttls()
         self.hot = MemoryStore(settings.memory_bytes, on_evict=self._evicted)
         self.durable = store if store is not None else self._make_store(settings, state_dir, redis_url)

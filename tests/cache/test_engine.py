@@ -236,3 +236,17 @@ async def test_verify_band_needs_the_second_stage(make_cache):
         await cache.settle()  # the verifier's vector is computed after the write
         t = await ask(cache, "Vem blev den första kungen i Sverige?")
         assert t.cache == expected, cache.stats()
+
+
+async def test_a_verifier_lets_the_lowest_verify_band_reach_further(make_cache):
+    def floors(cache):
+        return {b["band"]: b["floor"] for b in cache.bands.describe()}
+
+    alone = floors(await make_cache())
+    verified = floors(await make_cache({"semantic": {"verifier": "e5"}}, verifier=BagEmbedder("e5", 32)))
+    pinned = floors(await make_cache({"semantic": {"verifier": "e5", "bands": {"spiral_neighbor": 0.6}}},
+                                     verifier=BagEmbedder("e5", 32)))
+    assert alone["spiral_neighbor"] > 0.69 and verified["spiral_neighbor"] == 0.45
+    assert pinned["spiral_neighbor"] == 0.6  # a configured floor wins
+    assert {k: v for k, v in verified.items() if k != "spiral_neighbor"} == {
+        k: v for k, v in alone.items() if k != "spiral_neighbor"}
