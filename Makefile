@@ -11,9 +11,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# Re-install only when the project's requirements change.
+# Re-install only when the project's requirements change. llama.cpp is built for any x86-64
+# with AVX2, not for this CPU alone (see scripts/ensure_llama.sh for why).
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[local,test]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip install -e '.[local,test]'
+	bash scripts/ensure_llama.sh $(BIN)
 	touch $(STAMP)
 
 system-deps:
