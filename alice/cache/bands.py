@@ -11,7 +11,7 @@ original "golden" tiers; with the standard profile it is 1.5. `base` depends on 
     golden_close      base·r               serve   (gated)
     golden_medium     base·r²              verify  (gated + second-stage embedder)
     fibonacci_match   base·r³              verify
-    spiral_neighbor   base·r⁴              verify
+    spiral_neighbor   base·r⁴ (a verifier: DEFAULT_VERIFY_FLOOR)  verify
     distant           beyond               miss
 """
 
@@ -33,8 +33,8 @@ DEFAULT_ACTIONS: dict[str, Action] = {
     "fibonacci_match": "verify", "spiral_neighbor": "verify", "distant": "miss",
 }
 # Calibrated with `alice eval cache` on SweParaphrase dev/train, PAWS and GPTCache pairs (see
-# docs/benchmarks.md, "## Cache"). static: golden_close from 0.929, spiral_neighbor from 0.70
-# (the verifier decides below 0.929); e5 as the first stage: golden_close from 0.95.
+# docs/benchmarks.md, "## Cache"). static: golden_close from 0.929, geometric spiral_neighbor
+# from 0.70 (the verifier decides below 0.929); e5 as the first stage: golden_close from 0.95.
 DEFAULT_BASE_DISTANCE: dict[str, float] = {"static": 0.0438, "e5": 0.0309}
 # With a verifier, the first stage only proposes candidates and the verifier decides, so the
 # `spiral_neighbor` band reaches further down than the geometry: 64-d static cosines of real
