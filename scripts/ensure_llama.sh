@@ -19,8 +19,13 @@ llm("Hej", max_tokens=2)
 PY
 }
 
-if smoke; then
+rc=0
+smoke || rc=$?
+if [ "$rc" -eq 0 ]; then
   exit 0
+elif [ "$rc" -ne 132 ]; then  # 128 + SIGILL; any other failure is not the CPU's, so no rebuild
+  echo "llama-cpp-python smoke test failed (exit $rc)" >&2
+  exit "$rc"
 fi
 echo "llama-cpp-python does not run on this CPU: rebuilding it portable (GGML_NATIVE=OFF, ~6 min)" >&2
 "$BIN/pip" cache remove 'llama_cpp_python*' || true

@@ -51,11 +51,17 @@ class Bands:
     @classmethod
     def build(
         cls, base: float, ratio: float, overrides: dict[str, float] | None = None,
-        actions: dict[str, str] | None = None,
+        actions: dict[str, str] | None = None, verify_reach: float | None = None,
     ) -> Bands:
+        """`verify_reach`: with a verifier, the lowest band reaches down to this similarity
+        unless its floor is configured (see DEFAULT_VERIFY_FLOOR)."""
+        overrides = overrides or {}
         floors = [1.0 - base * ratio**i for i in range(len(BAND_NAMES) - 1)]
-        for name, floor in (overrides or {}).items():
+        for name, floor in overrides.items():
             floors[BAND_NAMES.index(name)] = floor
+        if verify_reach is not None and "spiral_neighbor" not in overrides:
+            lowest = BAND_NAMES.index("spiral_neighbor")
+            floors[lowest] = min(floors[lowest], verify_reach)
         if any(a < b for a, b in pairwise(floors)):
             raise ValueError(f"band floors must descend: {dict(zip(BAND_NAMES, floors, strict=False))}")
         acts = {**DEFAULT_ACTIONS, **(actions or {})}

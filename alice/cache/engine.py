@@ -85,12 +85,9 @@ class SmartCache:
         self.ladder = TtlLadder.from_profile(profile.cache_ttl_hours, profile.cache_promotion_hits)
         sem = settings.semantic
         base = sem.base_distance or DEFAULT_BASE_DISTANCE.get(sem.embedder, 0.0309)
-        self.bands = Bands.build(base, profile.thresholds.high, sem.bands, sem.actions)
-        reach = DEFAULT_VERIFY_FLOOR.get(sem.embedder)
-        if sem.verifier and reach is not None and "spiral_neighbor" not in sem.bands:
-            spiral = self.bands.floors[BAND_NAMES.index("spiral_neighbor")]
-            floors = {**sem.bands, "spiral_neighbor": min(spiral, reach)}
-            self.bands = Bands.build(base, profile.thresholds.high, floors, sem.actions)
+        self.verify_reach = DEFAULT_VERIFY_FLOOR.get(sem.embedder) if sem.verifier else None
+        self.bands = Bands.build(base, profile.thresholds.high, sem.bands, sem.actions,
+                                 verify_reach=self.verify_reach)
         self.intent_caps = settings.intent_ttls()
         self.hot = MemoryStore(settings.memory_bytes, on_evict=self._evicted)
         self.durable = store if store is not None else self._make_store(settings, state_dir, redis_url)

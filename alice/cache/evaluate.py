@@ -139,7 +139,7 @@ def _curve(cache: SmartCache, pairs: list[Pair], first: MemoEmbedder, verify: Me
     ratio = profile.thresholds.high
     rows = []
     for floor in (0.80, 0.85, 0.88, 0.90, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99):
-        bands = Bands.build((1 - floor) / ratio, ratio, None, sem.actions)
+        bands = Bands.build((1 - floor) / ratio, ratio, None, sem.actions, verify_reach=cache.verify_reach)
         act = np.array([bands.action(float(x)) for x in s])
         verified = (lexical & (s >= sem.lexical_floor)) | (e >= sem.verifier_min if e is not None else False)
         ok = (act == "serve") | ((act == "verify") & verified)
