@@ -80,8 +80,7 @@ async def _replay(cache: SmartCache, n: int, seed: int) -> dict[str, Any]:
 
 def bench_cache_trace(settings: CacheSettings, profile: Profile, *, n: int = 3000, seed: int = 1) -> dict[str, Any]:
     settings = settings.model_copy(update={"store": "memory", "enabled": True})
-    cache = SmartCache(settings, profile)
-    cache._ensure_embedders()  # load models before the clock starts
+    cache = SmartCache(settings, profile)  # start() in _replay loads the models before the clock starts
     return asyncio.run(_replay(cache, n, seed))
 
 
@@ -110,7 +109,5 @@ def miss_overhead(settings: CacheSettings, profile: Profile, *, n: int = 300) ->
         sem = settings.semantic.model_copy(update={"openai": on})
         s = settings.model_copy(update={"store": "memory", "enabled": True, "semantic": sem})
         cache = SmartCache(s, profile)
-        if on:
-            cache._ensure_embedders()
         out[label] = _pcts(asyncio.run(_miss_costs(cache, n, on)))
     return out

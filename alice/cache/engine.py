@@ -100,6 +100,7 @@ class SmartCache:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._verify_backlog = 0
         self._verify_tasks: set[asyncio.Task[None]] = set()  # optional work: not waited for by flush()
+        self._verifier_load: asyncio.Task[None] | None = None
         # Set by the guard: a reason not to store a turn at all (it carries PII), else None.
         self.screen: Callable[[Turn], str | None] | None = None
 
@@ -124,18 +125,33 @@ class SmartCache:
         sem = self.settings.semantic
         return sem.assistant or sem.openai or any(sem.models.values())
 
-    def _ensure_embedders(self) -> None:
+    def _load_embedder(self) -> None:
         from alice.nlu.embed import get_embedder
 
         if self._embedder is None:
             self._embedder = get_embedder(self.settings.semantic.embedder)
             self.index = VectorIndex(self._embedder.dim, self.settings.index_bytes)
-        if self._verifier is None and self.settings.semantic.verifier:
-            self._verifier = get_embedder(self.settings.semantic.verifier)
 
-    async def start(self) -> None:
+    async def _load_verifier(self) -> None:
+        from alice.nlu.embed import get_embedder
+
+        name = self.settings.semantic.verifier
+        assert name is not None
+        try:
+            self._verifier = await asyncio.to_thread(get_embedder, name)
+        except Exception:
+            log.exception("cache: the verifier %r did not load; the verify bands stay misses", name)
+
+    async def start(self, *, verifier_in_background: bool = False) -> None:
+        """Load the embedders and the durable store's entries. With `verifier_in_background`
+        (the gateway) the verifier (e5: a second or two) loads while requests are answered, and
+        candidates in the verify bands are misses until it is in."""
         if self.settings.enabled and self.semantic_anywhere():
-            await asyncio.to_thread(self._ensure_embedders)
+            await asyncio.to_thread(self._load_embedder)
+            if self._verifier is None and self.settings.semantic.verifier:
+                self._verifier_load = asyncio.ensure_future(self._load_verifier())
+                if not verifier_in_background:
+                    await self._verifier_load
         if self.durable is None:
             return
         await self.durable.start()
@@ -158,6 +174,8 @@ class SmartCache:
         await self.flush()
 
     async def close(self) -> None:
+        if self._verifier_load is not None:
+            await self._verifier_load  # a thread cannot be cancelled; the load ends within seconds
         for task in list(self._verify_tasks):
             task.cancel()
         await asyncio.gather(*list(self._verify_tasks), return_exceptions=True)
@@ -336,7 +354,7 @@ class SmartCache:
         return None
 
     async def _semantic(self, turn: Turn, state: CacheLookup) -> tuple[CacheRecord | None, float]:
-        self._ensure_embedders()
+        self._load_embedder()
         assert self._embedder is not None and self.index is not None and state.key.query is not None
         query = state.key.query
         vec = self._shared_embedding(turn, self._embedder)

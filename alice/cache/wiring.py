@@ -6,6 +6,7 @@ After `install(gw)`, `gw.cache` is the `SmartCache` (its `stats()` feeds the tel
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -48,7 +49,7 @@ def install(gw: Gateway) -> None:
     if settings.enabled:
         gw.pipeline.stages.append(CacheStage(cache))
         gw.pipeline.after_hooks.append(CacheWriteBack(cache))
-    gw.on_start.append(cache.start)
+    gw.on_start.append(functools.partial(cache.start, verifier_in_background=True))
     gw.on_close.append(cache.close)
 
     async def cache_stats(req: Request) -> Response:

