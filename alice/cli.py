@@ -148,6 +148,7 @@ def _register_areas() -> None:
     eval_app.command("cache")(__import__("alice.cache.commands", fromlist=["eval_cache"]).eval_cache)
     bench_app.command("cache")(__import__("alice.cache.commands", fromlist=["bench_cache"]).bench_cache)
     eval_app.command("intents")(__import__("alice.nlu.commands", fromlist=["eval_intents"]).eval_intents)
+    bench_app.command("embed")(__import__("alice.nlu.commands", fromlist=["bench_embed"]).bench_embed)
     eval_app.command("assistant")(__import__("alice.assistant.commands", fromlist=["eval_assistant"]).eval_assistant)
     bench_app.command("assistant")(__import__("alice.assistant.commands", fromlist=["bench_chat"]).bench_chat)
 
