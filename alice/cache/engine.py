@@ -560,6 +560,7 @@ class SmartCache:
                           if self.durable is not None else None)
         out["embedder"] = self.settings.semantic.embedder
         out["verifier"] = self.settings.semantic.verifier
+        out["verifier_ready"] = self._verifier is not None  # false while it loads: verify bands miss
         out["bands"] = self.bands.describe()
         out["ttl_hours"] = [round(t / 3600, 3) for t in self.ladder.ttl_s]
         return out

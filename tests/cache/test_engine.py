@@ -1,5 +1,7 @@
 """The cache library end to end, in-process: tiers, isolation, promotion, bypass, rules."""
 
+import asyncio
+import threading
 import time
 
 import numpy as np
@@ -236,6 +238,51 @@ async def test_verify_band_needs_the_second_stage(make_cache):
         await cache.settle()  # the verifier's vector is computed after the write
         t = await ask(cache, "Vem blev den första kungen i Sverige?")
         assert t.cache == expected, cache.stats()
+
+
+async def test_the_gateway_starts_before_its_verifier_is_loaded(monkeypatch):
+    """e5 takes seconds to load: the gateway starts without waiting, the verify bands miss until
+    the verifier is in, and serve again from then on."""
+    from alice.cache.engine import SmartCache
+    from alice.cache.settings import load_settings
+    from alice.nlu import embed
+    from alice.profiles import get_profile
+
+    loaded = threading.Event()
+
+    class Agreeing(BagEmbedder):
+        def embed(self, texts):
+            return np.ones((len(texts), 32), dtype=np.float32) / np.sqrt(32)
+
+    def slow_verifier():
+        loaded.wait(10)
+        return Agreeing("slow-e5", 32)
+
+    monkeypatch.setitem(embed._FACTORIES, "slow-e5", slow_verifier)
+    section = {"store": "memory", "semantic": {
+        "verifier": "slow-e5", "lexical_min": 1.01,
+        "bands": {"exact": 0.999, "golden_close": 0.998, "golden_medium": 0.9, "fibonacci_match": 0.5,
+                  "spiral_neighbor": 0.3}}}
+    cache = SmartCache(load_settings(section), get_profile("fibonacci"), embedder=BagEmbedder())
+    await asyncio.wait_for(cache.start(verifier_in_background=True), 5)
+    try:
+        assert cache.stats()["verifier_ready"] is False
+        await answer(cache, await ask(cache, "Vem var Sveriges första kung?"), "Erik")
+        await cache.settle()
+        assert (await ask(cache, "Vem blev den första kungen i Sverige?")).cache == "miss"
+        loaded.set()
+        for _ in range(100):
+            if cache.stats()["verifier_ready"]:
+                break
+            await asyncio.sleep(0.05)
+        assert cache.stats()["verifier_ready"] is True
+        await cache.purge(None)  # the first entry was stored without the verifier's vector
+        await answer(cache, await ask(cache, "Vem var Sveriges första kung?"), "Erik")
+        await cache.settle()
+        assert (await ask(cache, "Vem blev den första kungen i Sverige?")).cache == "semantic"
+    finally:
+        loaded.set()
+        await cache.close()
 
 
 async def test_a_verifier_lets_the_lowest_verify_band_reach_further(make_cache):
