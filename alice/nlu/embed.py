@@ -74,18 +74,18 @@ def available_embedders() -> list[str]:
 
 
 _loaded: dict[str, Embedder] = {}
-_loading = threading.Lock()
+_locks: dict[str, threading.Lock] = {name: threading.Lock() for name in _FACTORIES}
 
 
 def get_embedder(name: str = "e5") -> Embedder:
-    """One process-wide instance per embedder name. Loading e5 takes a second or two and ~80 MB,
+    """One process-wide instance per embedder name. Loading e5 takes a second or two and ~60 MB,
     and the NLU and the cache ask for it from their own threads at start-up: one loads, the
-    other waits for it."""
+    other waits for it (a lock per name, so a static load never waits behind e5's)."""
     try:
         factory = _FACTORIES[name]
     except KeyError:
         raise ValueError(f"unknown embedder {name!r}; choose one of {available_embedders()}") from None
-    with _loading:
+    with _locks.setdefault(name, threading.Lock()):
         if name not in _loaded:
             _loaded[name] = factory()
         return _loaded[name]
