@@ -49,3 +49,14 @@ def test_a_slow_load_does_not_hold_up_another_model(monkeypatch) -> None:
     finally:
         release.set()
         blocked.join()
+
+
+def test_the_static_embedder_gives_the_packages_own_vectors() -> None:
+    import numpy as np
+    import static_model
+
+    texts = ["hur många invånare har Sverige", "What time is it?", ""]
+    ours = embed.StaticEmbedder().embed(texts)
+    theirs = np.array(static_model.get_embeddings(texts), dtype=np.float32)
+    norms = np.linalg.norm(theirs, axis=1, keepdims=True)
+    np.testing.assert_allclose(ours, theirs / np.where(norms == 0, 1, norms), atol=1e-6)
