@@ -110,10 +110,15 @@ def _read(path: Path) -> _Model:
     return _Model(hidden, layers, heads, ffn, max_positions, eps, bos, eos, unk, pieces, scores, normalise, tensors)
 
 
+def _values(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks' 4-bit values (0–15, zero point 8) in element order: shape (…, 32)."""
+    return np.concatenate([blocks["qs"] & 0x0F, blocks["qs"] >> 4], axis=-1)
+
+
 def _nbits(blocks: np.ndarray, rows: int, cols: int) -> tuple[np.ndarray, np.ndarray]:
     """Q4_0 rows → MatMulNBits' layout: the same 4-bit values, two per byte in element order."""
     b = blocks.reshape(rows, cols // _QK)
-    values = np.concatenate([b["qs"] & 0x0F, b["qs"] >> 4], axis=-1)  # (rows, blocks, 32)
+    values = _values(b)
     packed = (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
     return packed, b["d"].astype(np.float32).reshape(-1)
 
@@ -245,18 +250,18 @@ class E5Runtime:
         # between requests (35–68 ms of CPU per 7 ms embedding) or wakes up late (slower than one
         # thread once requests are 20 ms apart); concurrent requests use the other cores anyway.
         options.intra_op_num_threads = 1
-        # Runs at once: all cores but one, which stays with the event loop. Unbounded, the cache's
-        # background verifier vectors (from asyncio's thread pool) took both cores of a 2-core box
-        # and cut the soak's request rate by 3.3×.
-        self._runs = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         graph, weights = _graph(m)
         values = [ort.OrtValue.ortvalue_from_numpy(a) for a in weights.values()]
         options.add_external_initializers(list(weights), values)
         self._session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        # Runs at once: all cores but one, which stays with the event loop. Unbounded, the cache's
+        # background verifier vectors (from asyncio's thread pool) took both cores of a 2-core box
+        # and cut the soak's request rate by 3.3×.
+        self._runs = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
         del m, graph, weights, values
-        release_free_memory()  # the vocabulary's and the repacking's buffers: ~17 MB otherwise kept
+        release_free_memory()  # the vocabulary's and the repacking's buffers: ~30 MB otherwise kept
 
     def token_count(self, text: str, prefix: str = "query: ") -> int:
         """Tokens of `text` with its prefix and the two special tokens, as the model counts them."""
@@ -285,8 +290,6 @@ class E5Runtime:
 
     def _rows(self, ids: list[int]) -> np.ndarray:
         blocks = self._words[ids]
-        low = (blocks["qs"] & 0x0F).astype(np.float32) - 8
-        high = (blocks["qs"] >> 4).astype(np.float32) - 8
-        words = (np.concatenate([low, high], axis=-1) * blocks["d"].astype(np.float32)[..., None])
+        words = (_values(blocks).astype(np.float32) - 8) * blocks["d"].astype(np.float32)[..., None]
         x = words.reshape(len(ids), self.dim) + self._positions[: len(ids)] + self._type
         return x[None].astype(np.float32)
