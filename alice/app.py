@@ -113,7 +113,7 @@ class Gateway:
         """Observers see the turn at once; after-hooks run off the response path, and shutdown
         waits for those still running."""
         self.pipeline.observe(turn)
-        if not self.pipeline.after_hooks:
+        if not self.pipeline.after_hooks and (turn.settled or not self.pipeline.before_reply):
             return
         task = asyncio.ensure_future(self.pipeline.after(turn))
         self._pending.add(task)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import orjson
@@ -14,7 +15,7 @@ from alice.api import access
 from alice.api.errors import ApiError, Unavailable
 from alice.api.http import JSON, Request, Response, Router, json_response
 from alice.api.validate import validate_chat_body
-from alice.backends.assemble import completion_to_frames
+from alice.backends.assemble import DONE, completion_to_frames
 from alice.backends.errors import BreakerOpen, Final, Throttled, UpstreamError
 from alice.backends.fallback import AllFailed
 from alice.backends.singleflight import SingleFlight
@@ -101,6 +102,7 @@ def mount(router: Router, gw: Gateway) -> None:
                 raw = await gw.dispatcher.complete(turn)
             except (UpstreamError, AllFailed) as exc:
                 raise upstream_error(exc) from None
+            await gw.pipeline.settle(turn)
             return Response(raw, 200, JSON, [*_served_headers(turn), (b"x-alice-overhead-ms", _overhead(turn))])
         bc = gw.dispatcher.stream(turn)
         frames = SingleFlight.follow(bc)
@@ -113,8 +115,13 @@ def mount(router: Router, gw: Gateway) -> None:
             raise upstream_error(exc) from None
         turn.backend = bc.meta.get("backend")
         turn.ttft_ms = (time.perf_counter() - turn.received) * 1000
-        await _stream(req, turn, first, frames)
-        gw.dispatcher.settle_stream(turn, bc)
+
+        async def settle() -> None:
+            gw.dispatcher.settle_stream(turn, bc)
+            await gw.pipeline.settle(turn)
+
+        await _stream(req, turn, first, frames, settle)
+        gw.dispatcher.settle_stream(turn, bc)  # again: a client that left never reached `settle`
         if not turn.complete:
             turn.status = 502
         _overhead(turn)
@@ -126,6 +133,7 @@ def mount(router: Router, gw: Gateway) -> None:
         turn.complete = True
         turn.usage = turn.answer.get("usage")
         if not turn.stream:
+            await gw.pipeline.settle(turn)
             return Response(orjson.dumps(turn.answer), 200, JSON,
                             [*_served_headers(turn), (b"x-alice-overhead-ms", _overhead(turn))])
         include_usage = bool((turn.body.get("stream_options") or {}).get("include_usage"))
@@ -135,11 +143,13 @@ def mount(router: Router, gw: Gateway) -> None:
             for f in frames[1:]:
                 yield f
 
-        await _stream(req, turn, frames[0], replay())
+        await _stream(req, turn, frames[0], replay(), functools.partial(gw.pipeline.settle, turn))
         _overhead(turn)
         return None
 
-    async def _stream(req: Request, turn: Turn, first: bytes, rest: AsyncIterator[bytes]) -> None:
+    async def _stream(req: Request, turn: Turn, first: bytes, rest: AsyncIterator[bytes],
+                      settle: Callable[[], Awaitable[None]]) -> None:
+        """Send the frames; `settle` runs once they have all come, before `[DONE]` and the end go out."""
         headers = [(b"content-type", SSE), (b"cache-control", b"no-cache"), *_served_headers(turn),
                    (b"x-alice-overhead-ms", f"{(time.perf_counter() - turn.received) * 1000:.3f}".encode())]
         send = req.send
@@ -147,9 +157,14 @@ def mount(router: Router, gw: Gateway) -> None:
 
         async def pump() -> None:
             await send({"type": "http.response.body", "body": first, "more_body": True})
+            done = b""
             async for f in rest:
+                if f == DONE:  # held back: a client that has seen it may retry and must find the answer stored
+                    done = f
+                    continue
                 await send({"type": "http.response.body", "body": f, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await settle()
+            await send({"type": "http.response.body", "body": done, "more_body": False})
 
         pumping = asyncio.ensure_future(pump())
         watching = asyncio.ensure_future(_watch_disconnect(req))

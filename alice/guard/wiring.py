@@ -3,7 +3,8 @@
 Stages (appended in this order):  Admit (auth → caps → limits → guardian) → Screen (injection)
                                   → Idempotency
 Observer: the guardian (an admitted request has finished: one fewer in flight)
-After-hooks: token reconciliation + deployment accounting, idempotency store/release
+After-hooks: token reconciliation + deployment accounting
+Before-reply hook: idempotency store/release (done before the client has the answer's last frame)
 Dispatcher gate: per-deployment rpm budgets (only when a deployment sets `rpm`)
 Dispatcher outbound: PII redacted for cloud deployments, restored in the reply (guard.pii)
 Cache screen: a turn carrying PII is not cached (set at start, once the cache area is installed)
@@ -111,7 +112,7 @@ def install(gw: Gateway) -> None:
         pipeline.stages.append(screen)
     if settings.idempotency.enabled:
         pipeline.stages.append(guard.idempotency)
-        pipeline.after_hooks.append(guard.idempotency)
+        pipeline.before_reply.append(guard.idempotency)
     pipeline.observers.append(guard.guardian)
     pipeline.after_hooks.append(guard.limiter)
     if guard.limiter.deployment_rpm:

@@ -36,7 +36,8 @@ def test_install_appends_stages_in_path_order(tmp_path):
     install(gw)
     assert [type(s) for s in gw.pipeline.stages] == [Admit, ScreenStage, Idempotency]
     assert gw.guardian in gw.pipeline.observers
-    assert gw.guard.limiter in gw.pipeline.after_hooks and gw.guard.idempotency in gw.pipeline.after_hooks
+    assert gw.guard.limiter in gw.pipeline.after_hooks
+    assert gw.pipeline.before_reply == [gw.guard.idempotency]  # stored before the client has the whole answer
     assert {(m, p) for m, p, _ in gw.routes} == {("GET", "/api/guardian/state"), ("GET", "/openapi.json")}
     assert gw.guardian.state is GuardianState.NORMAL and gw.guardian.state.value == "normal"
     assert gw.dispatcher.gate is None  # no deployment has an rpm budget
