@@ -85,6 +85,7 @@ def mount(router: Router, gw: Gateway) -> None:
         except ApiError as exc:
             turn.status, turn.error = exc.status, exc.message
             turn.meta["api_error"] = exc  # the cache's negative tier reads the classified cause
+            await gw.pipeline.settle(turn)  # released before the error goes out: a retry must not find it held
             raise
         except BaseException as exc:
             turn.status, turn.error = 500, f"{type(exc).__name__}: {exc}"

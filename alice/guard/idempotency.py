@@ -56,7 +56,7 @@ def scoped_key(tenant: str, key: str) -> str:
 
 
 class Idempotency:
-    """The stage (claims or replays) and the after-hook (stores or releases)."""
+    """The stage (claims or replays) and the before-reply hook (stores or releases)."""
 
     def __init__(self, store: IdempotencyStore, settings: IdempotencySettings) -> None:
         self.store = store

@@ -178,8 +178,16 @@ async def test_a_retry_sent_the_moment_the_answer_arrived_is_replayed(start_sim,
     # The record is stored before the answer's last frame goes out, so there is no window in which
     # the client holds the whole answer but its retry would be told "still in progress" (409).
     sim = start_sim()
-    alice = start_alice(base_config(sim.url, tmp_path, guard={"idempotency": {"in_progress_wait_s": 0}}))
+    cfg = base_config(sim.url, tmp_path, guard={"idempotency": {"in_progress_wait_s": 0}})
+    cfg["deployments"] += sim_deployments(sim.url, "500")
+    cfg["models"]["broken"] = ["500"]
+    alice = start_alice(cfg)
     async with aiohttp.ClientSession() as s:
+        for i in range(5):  # a failed answer releases the key before the error goes out: the retry runs
+            key = {"Idempotency-Key": f"broken-{i}"}
+            codes = [orjson.loads((await post(s, alice.url, chat(model="broken"), **key))[2])["error"]["code"]
+                     for _ in range(2)]
+            assert set(codes) <= {"upstream_error", "upstream_unavailable"}, (i, codes)  # not "in progress"
         for i in range(15):
             for stream in (False, True):
                 key = {"Idempotency-Key": f"k{i}-{stream}"}
