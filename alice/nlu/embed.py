@@ -82,7 +82,7 @@ def available_embedders() -> list[str]:
 
 
 _loaded: dict[str, Embedder] = {}
-_locks: dict[str, threading.Lock] = {name: threading.Lock() for name in _FACTORIES}
+_locks: dict[str, threading.Lock] = {}  # one per name, made on first use (setdefault is atomic)
 
 
 def get_embedder(name: str = "e5") -> Embedder:
